@@ -1,0 +1,99 @@
+"""The application: one ``create_app(settings)`` that lists every route handler."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+from litestar import Litestar, Request, Response
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template import TemplateConfig
+
+from server import db
+from server.accounts.auth import AuthMiddleware
+from server.accounts.routes import ROUTES as ACCOUNT_ROUTES
+from server.media.routes import ROUTES as MEDIA_ROUTES
+from server.records.routes import ROUTES as RECORD_ROUTES
+from server.settings import Settings
+from server.sync.routes import ROUTES as SYNC_ROUTES
+from server.web.routes import ROUTES as WEB_ROUTES
+
+log = logging.getLogger("fieldlog")
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings) -> Litestar:
+    settings = settings.with_secret()
+    secret = settings.secret_key
+
+    async def startup() -> None:
+        await db.connect(settings)
+
+    async def shutdown() -> None:
+        await db.disconnect()
+
+    session = CookieBackendConfig(
+        secret=hashlib.sha256(secret.encode()).digest(),
+        key="fieldlog_session",
+        max_age=12 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.session_cookie_secure,
+    )
+    return Litestar(
+        route_handlers=[*ACCOUNT_ROUTES, *SYNC_ROUTES, *MEDIA_ROUTES, *RECORD_ROUTES, *WEB_ROUTES],
+        middleware=[
+            session.middleware,
+            DefineMiddleware(AuthMiddleware, exclude_from_auth_key="exclude_from_auth"),
+        ],
+        csrf_config=CSRFConfig(
+            secret=secret,
+            cookie_name="fieldlog_csrf",
+            header_name="x-csrftoken",
+            cookie_secure=settings.session_cookie_secure,
+            exclude_from_csrf_key="exclude_from_csrf",
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=512),
+        openapi_config=OpenAPIConfig(
+            title="Fieldlog API",
+            version=VERSION,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        template_config=TemplateConfig(
+            directory=[Path(__file__).parent / "templates"],
+            engine=JinjaTemplateEngine,
+        ),
+        exception_handlers={Exception: _internal_error},
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        state=State({"settings": settings}),
+        request_max_body_size=settings.push_max_bytes,
+        debug=settings.debug,
+    )
+
+
+def _internal_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, HTTPException):
+        body = {"status_code": exc.status_code, "detail": exc.detail}
+        if exc.extra:
+            body["extra"] = exc.extra
+        return Response(body, status_code=exc.status_code, headers=exc.headers)
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return Response(
+        {
+            "status_code": 500,
+            "detail": "Internal error; it has been logged.",
+            "extra": {"error": "internal"},
+        },
+        status_code=500,
+    )
