@@ -53,7 +53,9 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[*ACCOUNT_ROUTES, *SYNC_ROUTES, *MEDIA_ROUTES, *RECORD_ROUTES, *WEB_ROUTES],
         middleware=[
             session.middleware,
-            DefineMiddleware(AuthMiddleware, exclude_from_auth_key="exclude_from_auth"),
+            DefineMiddleware(
+                AuthMiddleware, exclude_from_auth_key="exclude_from_auth", exclude=["^/schema"]
+            ),
         ],
         csrf_config=CSRFConfig(
             secret=secret,

@@ -93,7 +93,7 @@ def describe(settings: Settings) -> str:
     url = urlparse(settings.resolved_database_url)
     if settings.is_postgres:
         return f"PostgreSQL {url.hostname}:{url.port or 5432}{url.path}"
-    return f"SQLite {url.path}"
+    return f"SQLite {settings.resolved_database_url.removeprefix('sqlite:///')}"
 
 
 async def migrate(quiet: bool = False) -> None:
