@@ -9,12 +9,12 @@ from pathlib import Path
 from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import State
+from litestar.datastructures import ResponseHeader, State
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
@@ -29,6 +29,29 @@ from server.web.routes import ROUTES as WEB_ROUTES
 
 log = logging.getLogger("fieldlog")
 VERSION = "0.1.0"
+
+# No inline scripts or styles anywhere, so the policy can be strict.
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    ]
+)
+SECURITY_HEADERS = [
+    ResponseHeader(name="Content-Security-Policy", value=CSP),
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="same-origin"),
+    ResponseHeader(name="Permissions-Policy", value="geolocation=(self), camera=(self)"),
+]
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -69,12 +92,17 @@ def create_app(settings: Settings) -> Litestar:
             title="Fieldlog API",
             version=VERSION,
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            # JSON at /schema itself: a browsable UI would need inline scripts the CSP forbids.
+            render_plugins=[
+                JsonRenderPlugin(path=["/", "/openapi.json"]),
+                YamlRenderPlugin(path="/openapi.yaml"),
+            ],
         ),
         template_config=TemplateConfig(
             directory=[Path(__file__).parent / "templates"],
             engine=JinjaTemplateEngine,
         ),
+        response_headers=SECURITY_HEADERS,
         exception_handlers={Exception: _internal_error},
         on_startup=[startup],
         on_shutdown=[shutdown],

@@ -22,7 +22,7 @@ class Settings:
     """Folder for the SQLite file, the generated secret key and (by default) uploaded photos."""
 
     database_url: str = ""
-    """``sqlite:///path`` or ``postgresql://user@host:port/db``; empty means ``<data_dir>/fieldlog.sqlite``."""
+    """``sqlite:///path`` or ``postgresql://user@host/db``; empty: ``<data_dir>/fieldlog.sqlite``"""
 
     host: str = "127.0.0.1"
     """Address ``fieldlog serve`` listens on."""
@@ -40,7 +40,7 @@ class Settings:
     """Folder for uploaded photos; unset means ``<data_dir>/media``."""
 
     demo: bool = False
-    """Demo mode: ``serve`` loads the demo units, teams and accounts on first start and the UI says so."""
+    """Demo mode: ``serve`` loads the demo units, teams and people on first start; the UI says so"""
 
     debug: bool = False
     """Show tracebacks in error pages (never in production)."""
