@@ -8,8 +8,8 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
 from server import db
 from server.app import create_app
@@ -102,7 +102,10 @@ async def app(settings):
 
 @pytest.fixture
 async def client(app):
-    async with AsyncTestClient(app=app) as c:
+    # In the test's own loop, not AsyncTestClient's portal thread: the asyncpg pool is bound to
+    # the loop that made it. The `settings` fixture has already connected the database.
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
 
 

@@ -1,0 +1,201 @@
+"""Judging one pushed item: decode with msgspec constraints, then the rules that need data.
+
+Every function here is per item and cheap; the data (memberships, categories, activities) is
+loaded once per batch into ``Lookups``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from server.sync.schemas import ActivityIn, FieldError, RecordIn
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_FIELDS = {
+    cls: [(f.encode_name, f.type, f.required) for f in msgspec.structs.fields(cls)]
+    for cls in (RecordIn, ActivityIn)
+}
+_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_encode = msgspec.json.encode
+
+
+@dataclass
+class Lookups:
+    """Reference data for one batch, so validating a record never queries the database."""
+
+    author: int
+    teams: set[int]
+    members: dict[int, set[int]]
+    categories: dict[str, tuple[int, bool]]  # code -> (id, has a quantity unit)
+    activities: dict[str, int]  # activity id -> team id
+    units: set[int] = field(default_factory=set)
+
+
+class Invalid(Exception):
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+
+
+def _code(message: str) -> str:
+    if message.startswith("Object missing required field"):
+        return "required"
+    if "timezone" in message:
+        return "offset_required"
+    if "of length" in message:
+        return "too_many" if "`array`" in message else "length"
+    if ">=" in message or "<=" in message or "> " in message or "< " in message:
+        return "range"
+    if "matching regex" in message or message.startswith("Invalid"):
+        return "format"
+    return "type"
+
+
+def _all_errors(raw: bytes, cls: type) -> list[FieldError]:
+    """The slow path, for a bad item only: check field by field so every bad field is listed."""
+    try:
+        obj = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return [FieldError("$", "malformed", "This item is not valid JSON.")]
+    if not isinstance(obj, dict):
+        return [FieldError("$", "type", "Each item must be a JSON object.")]
+    errors = []
+    for name, ftype, required in _FIELDS[cls]:
+        if name not in obj:
+            if required:
+                errors.append(FieldError(name, "required", f"`{name}` is required."))
+            continue
+        try:
+            msgspec.convert(obj[name], ftype)
+        except msgspec.ValidationError as exc:
+            message = _PATH.sub("", str(exc))
+            errors.append(FieldError(name, _code(message), message))
+    return errors or [FieldError("$", "type", "This item could not be read.")]
+
+
+def item_id(raw: bytes) -> str | None:
+    """The id of an item that failed to decode, for its result (null when unreadable)."""
+    try:
+        obj = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    value = obj.get("id") if isinstance(obj, dict) else None
+    return value if isinstance(value, str) and len(value) <= 64 else None
+
+
+def decode(raw: bytes, cls: type) -> Any:
+    """Decode one item; raises ``Invalid`` listing every bad field."""
+    try:
+        return msgspec.json.decode(raw, type=cls)
+    except msgspec.ValidationError:
+        raise Invalid(_all_errors(raw, cls)) from None
+    except msgspec.DecodeError:
+        raise Invalid([FieldError("$", "malformed", "This item is not valid JSON.")]) from None
+
+
+def check_record(rec: RecordIn, lk: Lookups, clock: datetime, tolerance_s: int) -> list[FieldError]:
+    """The rules msgspec cannot check alone; ``clock`` is the clock "future" is judged by."""
+    errors: list[FieldError] = []
+    if rec.team_id not in lk.teams:
+        errors.append(FieldError("team_id", "not_member", "You are not a member of this team."))
+    cat = lk.categories.get(rec.category)
+    if cat is None:
+        errors.append(FieldError("category", "unknown", f"Unknown category {rec.category!r}."))
+    elif rec.quantity is not None and not cat[1]:
+        errors.append(
+            FieldError("quantity", "not_allowed", "This category does not record a quantity.")
+        )
+    if rec.activity_id is not None and lk.activities.get(rec.activity_id) != rec.team_id:
+        errors.append(
+            FieldError("activity_id", "unknown", "No such activity of this team; send it first.")
+        )
+    occurred = rec.occurred_at
+    if occurred < EARLIEST:
+        errors.append(FieldError("occurred_at", "too_early", "The service time is before 2000."))
+    elif (occurred - clock).total_seconds() > tolerance_s:
+        errors.append(FieldError("occurred_at", "future", "The service time is in the future."))
+    if rec.companions:
+        team_members = lk.members.get(rec.team_id, set())
+        for uid in rec.companions:
+            if uid == lk.author:
+                errors.append(
+                    FieldError("companions", "self", "List the others who served, not yourself.")
+                )
+                break
+            if uid not in team_members:
+                errors.append(
+                    FieldError("companions", "not_member", f"User {uid} is not in this team.")
+                )
+                break
+    if (rec.lat is None) != (rec.lng is None) or (rec.accuracy_m is not None and rec.lat is None):
+        errors.append(
+            FieldError("lat", "incomplete", "Send lat, lng and accuracy_m together or not at all.")
+        )
+    if rec.place_unit_id is not None and rec.place_unit_id not in lk.units:
+        errors.append(FieldError("place_unit_id", "unknown", "No such village or community."))
+    return errors
+
+
+def normalise(rec: RecordIn) -> None:
+    """Drop repeated companions and photos; a repeated photo counts once, order kept."""
+    if rec.companions:
+        rec.companions = sorted(set(rec.companions))
+    if len(rec.photos) > 1:
+        rec.photos = list(dict.fromkeys(rec.photos))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
+def record_hash(rec: RecordIn) -> str:
+    """SHA-256 of the canonical content: every field but ``base_version``, times in UTC."""
+    content = (
+        rec.id,
+        rec.team_id,
+        rec.category,
+        rec.activity_id,
+        rec.occurred_at.astimezone(UTC),
+        rec.duration_min,
+        rec.place,
+        rec.place_unit_id,
+        rec.beneficiaries,
+        rec.description,
+        rec.companions,
+        rec.photos,
+        rec.photo_consent,
+        rec.quantity,
+        rec.lat,
+        rec.lng,
+        rec.accuracy_m,
+        rec.source,
+        _utc(rec.created_at),
+    )
+    return hashlib.sha256(_encode(content)).hexdigest()
+
+
+def check_activity(act: ActivityIn, lk: Lookups) -> list[FieldError]:
+    errors = []
+    if act.team_id not in lk.teams:
+        errors.append(FieldError("team_id", "not_member", "You are not a member of this team."))
+    if act.ended_at and act.started_at and act.ended_at < act.started_at:
+        errors.append(FieldError("ended_at", "range", "The end is before the start."))
+    return errors
+
+
+def activity_hash(act: ActivityIn) -> str:
+    content = (
+        act.id,
+        act.team_id,
+        act.title,
+        act.date,
+        act.place,
+        _utc(act.started_at),
+        _utc(act.ended_at),
+    )
+    return hashlib.sha256(_encode(content)).hexdigest()
