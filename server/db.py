@@ -61,6 +61,9 @@ async def connect(settings: Settings) -> Engine:
 
 
 async def disconnect() -> None:
+    from server.connections import close_connections
+
+    await close_connections()
     for engine in _connected.values():
         if isinstance(engine, PostgresEngine):
             await engine.close_connection_pool()

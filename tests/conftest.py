@@ -100,12 +100,16 @@ async def app(settings):
     return create_app(settings)
 
 
+def http_client(app) -> httpx.AsyncClient:
+    """An HTTP client for ``app`` in the test's own event loop (not AsyncTestClient's portal
+    thread: the asyncpg pool is bound to the loop that made it). The ``settings`` fixture has
+    already connected the database, so the app's lifespan is not run."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
 @pytest.fixture
 async def client(app):
-    # In the test's own loop, not AsyncTestClient's portal thread: the asyncpg pool is bound to
-    # the loop that made it. The `settings` fixture has already connected the database.
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with http_client(app) as c:
         yield c
 
 

@@ -1,9 +1,4 @@
-"""Helpers for the sync, photo and records tests.
-
-``api`` drives the app through httpx's ASGI transport in the test's own event loop: the
-conftest ``client`` (Litestar's AsyncTestClient) runs the app in a portal thread with another
-loop, which the asyncpg pool (bound to the test loop) refuses.
-"""
+"""Helpers for the sync, photo and records tests."""
 
 from __future__ import annotations
 
@@ -15,11 +10,12 @@ import httpx
 import msgspec
 import pytest
 
+from tests.conftest import http_client
+
 
 @pytest.fixture(name="api")
 async def api_fixture(app):
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+    async with http_client(app) as c:
         yield c
 
 

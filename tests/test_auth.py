@@ -6,13 +6,13 @@ import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from server.accounts import enrolment
 from server.accounts.auth import hash_password
 from server.accounts.tables import Device, EnrolmentCode, User
 from server.app import create_app
+from tests.conftest import http_client
 
 LOGIN = "/api/v1/auth/login"
 ENROL = "/api/v1/auth/enrol"
@@ -25,18 +25,6 @@ GENERIC_401 = {
 }
 
 _hash: dict[str, str] = {}
-
-
-def http(app) -> httpx.AsyncClient:
-    # In the test's own event loop: Litestar's AsyncTestClient runs the app in a portal thread
-    # with another loop, which the asyncpg pool (bound to the test loop) refuses.
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-
-
-@pytest.fixture
-async def client(app):
-    async with http(app) as c:
-        yield c
 
 
 async def set_password(user_id: int, password: str = PASSWORD) -> None:
@@ -114,7 +102,7 @@ async def test_login_validation_errors_are_400_with_a_message(client, world):
 
 async def test_login_and_enrol_share_a_per_address_rate_limit(settings, world):
     app = create_app(dataclasses.replace(settings, login_rate_per_minute=3))
-    async with http(app) as client:
+    async with http_client(app) as client:
         bad = {"phone": "13712345678", "password": "x"}
         for _ in range(2):
             assert (await client.post(LOGIN, json=bad)).status_code == 401
@@ -332,7 +320,7 @@ async def test_console_escapes_names_and_notes_demo_mode(settings, world):
     await set_password(world.user("admin"))
     await User.update({User.name: "<b>x</b>"}).where(User.id == world.user("admin"))
     app = create_app(dataclasses.replace(settings, demo=True))
-    async with http(app) as client:
+    async with http_client(app) as client:
         assert (await console_sign_in(client, phone_of("admin"))).status_code == 303
         home = await client.get("/console/")
     assert "&lt;b&gt;x&lt;/b&gt;" in home.text and "<b>x</b>" not in home.text
@@ -351,7 +339,7 @@ async def test_api_revoke_with_session_needs_the_csrf_header(client, world):
 
 async def test_console_login_is_rate_limited(settings, world):
     app = create_app(dataclasses.replace(settings, login_rate_per_minute=2))
-    async with http(app) as client:
+    async with http_client(app) as client:
         for _ in range(2):
             r = await console_sign_in(client, "13712345678", "x")
             assert r.status_code == 401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import httpx
 import pytest
@@ -93,19 +94,25 @@ async def test_pull_never_passes_a_batch_still_committing(api, world, monkeypatc
     await push_ok(api, world, "vol_wang", [first])
     _, cursor = await pull_all(api, world, "vol_wang")
 
-    inserted, release = asyncio.Event(), asyncio.Event()
+    # Threading events: on SQLite the batch runs in the writer thread, outside the event loop.
+    inserted, release = threading.Event(), threading.Event()
     real_insert = store_records.bulk_insert
 
     async def paused_insert(db, sql, rows):
         await real_insert(db, sql, rows)
         if sql == store_records.INSERT_RECORD:
             inserted.set()
-            await release.wait()
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # the SQLite writer thread: hold the transaction open here
+                release.wait(30)
+            else:
+                await asyncio.to_thread(release.wait, 30)
 
     monkeypatch.setattr(store_records, "bulk_insert", paused_insert)
     pending = record(world)
     task = asyncio.create_task(push_ok(api, world, "vol_wang", [pending]))
-    await inserted.wait()
+    assert await asyncio.to_thread(inserted.wait, 30)
     during, cursor_during = await pull_all(api, world, "vol_wang", cursor)
     assert during == [] and cursor_during == cursor
     release.set()

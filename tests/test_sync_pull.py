@@ -6,10 +6,10 @@ import dataclasses
 from datetime import UTC, datetime
 
 from server.accounts.tables import Membership, User
+from server.connections import run_write
 from server.db import bump_seq
 from server.records.tables import ServiceRecord
 from server.sync.tables import SyncCounter
-from server.sync.writer import writing
 from tests.factories import record
 from tests.sync_support import api_fixture, pull_all, push_ok  # noqa: F401
 
@@ -25,9 +25,16 @@ async def pull(api, world, who="vol_wang", cursor=None) -> dict:
 
 async def touch(table: str, row_id: int) -> None:
     """Change a row as an admin screen would: with a fresh change number."""
-    async with writing() as db:
-        seq = await bump_seq(db)
-        await db.execute(f"UPDATE {table} SET change_seq = ? WHERE id = ?", seq, row_id)
+    await with_seq(f"UPDATE {table} SET change_seq = ? WHERE id = ?", row_id)
+
+
+async def with_seq(sql: str, *args) -> None:
+    """Run ``sql`` with a fresh change number as its first parameter, as a review does."""
+
+    async def go(db):
+        await db.execute(sql, await bump_seq(db), *args)
+
+    await run_write(go)
 
 
 async def test_first_pull_gives_everything(api, world):
@@ -70,15 +77,12 @@ async def test_review_reaches_the_phone(api, world):
     rec = record(world)
     await push_ok(api, world, "vol_wang", [rec])
     cursor = (await pull(api, world))["cursor"]
-    async with writing() as db:
-        seq = await bump_seq(db)
-        await db.execute(
-            "UPDATE service_record SET status = 'returned', review_note = ?, change_seq = ?"
-            " WHERE id = ?",
-            "请补充地点",
-            seq,
-            rec["id"],
-        )
+    await with_seq(
+        "UPDATE service_record SET change_seq = ?, status = 'returned', review_note = ?"
+        " WHERE id = ?",
+        "请补充地点",
+        rec["id"],
+    )
     body = await pull(api, world, cursor=cursor)
     assert [(r["id"], r["status"], r["review_note"]) for r in body["records"]] == [
         (rec["id"], "returned", "请补充地点")
@@ -90,14 +94,11 @@ async def test_deleted_record_comes_once_as_tombstone(api, world):
     rec = record(world)
     await push_ok(api, world, "vol_wang", [rec])
     cursor = (await pull(api, world))["cursor"]
-    async with writing() as db:
-        seq = await bump_seq(db)
-        await db.execute(
-            "UPDATE service_record SET deleted_at = ?, change_seq = ? WHERE id = ?",
-            datetime.now(UTC),
-            seq,
-            rec["id"],
-        )
+    await with_seq(
+        "UPDATE service_record SET change_seq = ?, deleted_at = ? WHERE id = ?",
+        datetime.now(UTC),
+        rec["id"],
+    )
     body = await pull(api, world, cursor=cursor)
     assert [(r["id"], r["deleted"]) for r in body["records"]] == [(rec["id"], True)]
     again = await pull(api, world, cursor=body["cursor"])
@@ -154,15 +155,12 @@ async def test_team_and_member_changes_send_the_team_list(api, world):
 
 async def test_leaving_a_team_sends_the_team_list(api, world):
     cursor = (await pull(api, world))["cursor"]
-    async with writing() as db:
-        seq = await bump_seq(db)
-        await db.execute(
-            'UPDATE membership SET active = ?, change_seq = ? WHERE "user" = ? AND team = ?',
-            False,
-            seq,
-            world.user("vol_wang"),
-            world.team("NC-ZHL-T"),
-        )
+    await with_seq(
+        'UPDATE membership SET change_seq = ?, active = ? WHERE "user" = ? AND team = ?',
+        False,
+        world.user("vol_wang"),
+        world.team("NC-ZHL-T"),
+    )
     body = await pull(api, world, cursor=cursor)
     assert [t["code"] for t in body["teams"]] == ["NC-TRUCK"]
     assert await Membership.count() == 5

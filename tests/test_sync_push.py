@@ -341,3 +341,23 @@ async def test_change_seq_is_one_number_per_batch(api, world):
     await push_ok(api, world, "vol_wang", [c])
     seqs = [(await rows(x["id"]))[0]["change_seq"] for x in (a, b, c)]
     assert seqs[0] == seqs[1] < seqs[2]
+
+
+async def test_full_batch_with_companions_and_photos_is_stored_whole(api, world):
+    li = world.user("vol_li")
+    recs = [
+        record(world, companions=[li], photos=[f"{i:064x}", PHOTO], quantity=float(i))
+        for i in range(500)
+    ]
+    res = await push_ok(api, world, "vol_wang", recs)
+    assert [r["result"] for r in res] == ["created"] * 500
+    assert res[7]["missing_photos"] == [f"{7:064x}", PHOTO]
+    ids = [r["id"] for r in recs]
+    assert await ServiceRecord.count().where(ServiceRecord.id.is_in(ids)) == 500
+    assert await RecordCompanion.count().where(RecordCompanion.record.is_in(ids)) == 500
+    assert await RecordPhoto.count().where(RecordPhoto.record.is_in(ids)) == 1000
+    row = (await rows(recs[7]["id"]))[0]
+    assert row["quantity"] == 7.0 and row["credited"] == 2 and row["missing_media"] is True
+    assert row["occurred_at"] == datetime.fromisoformat(recs[7]["occurred_at"])
+    again = await push_ok(api, world, "vol_wang", recs)
+    assert {r["result"] for r in again} == {"duplicate"}

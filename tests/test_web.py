@@ -8,10 +8,9 @@ import json
 import shutil
 from html.parser import HTMLParser
 
-from litestar.testing import AsyncTestClient
-
 from server.app import create_app
 from server.web.routes import PWA_DIR, bundle, load_bundle, static_imports
+from tests.conftest import http_client
 
 SHELL_BUDGET = 50 * 1024
 
@@ -174,9 +173,9 @@ def test_shell_fits_the_gzip_budget():
 
 
 async def test_demo_marker(settings):
-    async with AsyncTestClient(app=create_app(dataclasses.replace(settings, demo=True))) as c:
+    async with http_client(create_app(dataclasses.replace(settings, demo=True))) as c:
         assert '<meta name="fieldlog-demo" content="1">' in (await c.get("/")).text
-    async with AsyncTestClient(app=create_app(settings)) as c:
+    async with http_client(create_app(settings)) as c:
         assert '<meta name="fieldlog-demo" content="0">' in (await c.get("/")).text
 
 

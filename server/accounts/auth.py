@@ -20,6 +20,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from server.accounts.tables import Device, User
+from server.connections import reading
 
 _hasher = PasswordHasher()
 # Verified against when the phone is unknown, so a wrong phone costs as long as a wrong password.
@@ -68,9 +69,11 @@ async def principal_for_token(token: str, token_days: int) -> Principal:
     sql = (
         "SELECT d.id AS device_id, d.revoked_at, d.last_seen_at, u.id, u.name, u.role,"
         ' u.scope_unit, u.active FROM device d JOIN fl_user u ON u.id = d."user"'
-        " WHERE d.token_hash = {}"
+        " WHERE d.token_hash = ?"
     )
-    rows = await Device.raw(sql, hash_token(token)).run()
+    # Every phone request passes here: the kept read connection, not one opened per query.
+    async with reading() as db:
+        rows = await db.fetch(sql, hash_token(token))
     if not rows:
         raise NotAuthorizedException(
             "This device token is not known; sign in again.", extra={"error": "token_unknown"}

@@ -11,11 +11,11 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 
 from server.accounts.auth import bearer_only
-from server.db import bump_seq
+from server.connections import run_write
+from server.db import SQL, bump_seq
 from server.media import store
 from server.sync.body import read_body, whole_request_error
 from server.sync.openapi import body_operation, error_responses
-from server.sync.writer import writing
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _BINARY = {"type": "string", "format": "binary"}
@@ -78,7 +78,8 @@ async def put_photo(request: Request, sha256: FromPath[str]) -> Response[PhotoOu
     if not await store.exists(path):
         await store.write_atomic(path, data)
     now = datetime.now(UTC)
-    async with writing() as db:
+
+    async def store_row(db: SQL) -> bool:
         seq = await bump_seq(db)
         inserted = await db.fetch(
             "INSERT INTO photo (sha256, mime, size, uploaded_by, created_at) VALUES (?,?,?,?,?)"
@@ -91,7 +92,9 @@ async def put_photo(request: Request, sha256: FromPath[str]) -> Response[PhotoOu
         )
         if inserted:
             await db.execute(_CLEAR_MISSING, False, seq, now, sha256)
-    created = bool(inserted)
+        return bool(inserted)
+
+    created = await run_write(store_row)
     return Response(
         PhotoOut(sha256=sha256, mime=mime, size=len(data), created=created),
         status_code=201 if created else 200,

@@ -19,13 +19,13 @@ from litestar.handlers import BaseRouteHandler
 from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
 from litestar.params import FromPath, QueryParameter
 
-from server.db import bump_seq
+from server.connections import run_write
+from server.db import SQL, bump_seq
 from server.records.serialize import fetch_records, read_connection, records_by_id
 from server.records.tables import EDITABLE, STATUSES
 from server.records.visibility import visible_condition
 from server.sync.openapi import error_responses
 from server.sync.schemas import ServerRecord
-from server.sync.writer import writing
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -120,11 +120,9 @@ async def list_records(
     return RecordPage(items=items, total=total, page=page, per_page=per_page)
 
 
-async def _visible(db, request: Request, record_id: str) -> ServerRecord:
-    cond, args = await visible_condition(db, request.user)
-    found = await fetch_records(
-        db, f"r.id = ? AND r.deleted_at IS NULL AND {cond}", record_id, *args
-    )
+async def _visible(db, record_id: str, cond: str, args: list) -> ServerRecord:
+    where = f"r.id = ? AND r.deleted_at IS NULL AND {cond}"
+    found = await fetch_records(db, where, record_id, *args)
     if not found:
         # The same answer whether the id exists out of scope or not at all: nothing leaks.
         raise NotFoundException("No such record.", extra={"error": "not_found"})
@@ -139,7 +137,8 @@ async def _visible(db, request: Request, record_id: str) -> ServerRecord:
 )
 async def get_record(request: Request, record_id: FromPath[str]) -> ServerRecord:
     async with read_connection() as db:
-        return await _visible(db, request, record_id)
+        cond, args = await visible_condition(db, request.user)
+        return await _visible(db, record_id, cond, args)
 
 
 @post(
@@ -160,9 +159,12 @@ async def withdraw_record(request: Request, record_id: FromPath[str]) -> ServerR
     """Only the author, and only while the record is submitted or returned."""
     who = request.user
     now = datetime.now(UTC)
-    async with writing() as db:
+    async with read_connection() as rdb:
+        cond, args = await visible_condition(rdb, who)
+
+    async def change(db: SQL) -> ServerRecord:
         seq = await bump_seq(db)
-        before = await _visible(db, request, record_id)
+        before = await _visible(db, record_id, cond, args)
         if before.author_id != who.id:
             raise PermissionDeniedException(
                 "Only the author may withdraw a record.", extra={"error": "not_author"}
@@ -192,7 +194,9 @@ async def withdraw_record(request: Request, record_id: FromPath[str]) -> ServerR
             msgspec.json.encode(before).decode(),
             msgspec.json.encode(after).decode(),
         )
-    return after
+        return after
+
+    return await run_write(change)
 
 
 ROUTES = [list_records, get_record, withdraw_record]

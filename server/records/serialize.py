@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from server.connections import reading as read_connection  # noqa: F401  (re-exported)
 from server.db import SQL
 from server.sync.schemas import ServerRecord
-from server.sync.writer import reading as read_connection  # noqa: F401  (re-exported)
 
 RECORD_COLUMNS = (
     "r.id, r.author, r.team, c.code AS category, r.activity, r.occurred_at, r.duration_min,"

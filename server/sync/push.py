@@ -1,16 +1,20 @@
 """Storing one pushed batch: the ingest hot path.
 
-No ORM objects here: a batch is one write transaction that takes the change number first (which
-queues concurrent batches on the counter row, so "does this id exist?" is always answered after
-every earlier batch committed), reads the batch's existing ids in one query, classifies each
-record, then writes with ``executemany``. Only edits cost a statement per record.
+No ORM objects here. Items are decoded and validated before any lock (msgspec constraints, then
+rules against reference data loaded once per batch). Then one write transaction takes the
+change number first, which queues concurrent batches on the counter row, so "does this id
+exist?" is always answered after every earlier batch committed; ``store_records`` classifies
+the batch against one query of existing ids and writes it in bulk. Only edits cost a statement
+per record.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from server.accounts.auth import Principal
+from server.connections import run_write
 from server.db import SQL, bump_seq, is_postgres
 from server.records.serialize import any_of, read_connection
 from server.settings import Settings
@@ -24,7 +28,10 @@ from server.sync.schemas import (
     RecordResult,
 )
 from server.sync.store_records import Item, RecordBatch
-from server.sync.writer import writing
+
+# Decoding a batch is milliseconds of CPU; yielding inside it lets other requests' database
+# round trips (a batch holding the counter lock on PostgreSQL) go on meanwhile.
+_YIELD_EVERY = 100
 
 INSERT_ACTIVITY = (
     "INSERT INTO activity (id, team, title, date, place, leader, started_at, ended_at,"
@@ -37,34 +44,31 @@ UPDATE_ACTIVITY = (
 
 
 async def load_lookups(principal: Principal, recs: list[RecordIn], acts: list[ActivityIn]):
+    """Everything validation needs, in as few queries as the batch allows."""
     async with read_connection() as db:
-        teams = {
-            r["team"]
-            for r in await db.fetch(
-                "SELECT m.team FROM membership m JOIN team t ON t.id = m.team"
-                ' WHERE m."user" = ? AND m.active AND t.active',
-                principal.id,
-            )
-        }
         members: dict[int, set[int]] = {}
-        cond, args = any_of(db, "team", sorted(teams))
         for r in await db.fetch(
-            f'SELECT team, "user" FROM membership WHERE active AND {cond}', *args
+            'SELECT m.team, m."user" FROM membership m JOIN team t ON t.id = m.team'
+            " WHERE m.active AND t.active AND m.team IN"
+            ' (SELECT team FROM membership WHERE "user" = ? AND active)',
+            principal.id,
         ):
             members.setdefault(r["team"], set()).add(r["user"])
+        teams = {team for team, users in members.items() if principal.id in users}
         categories = {
             r["code"]: (r["id"], bool(r["quantity_unit"]))
             for r in await db.fetch("SELECT id, code, quantity_unit FROM category")
         }
+        activities: dict[str, int] = {}
         wanted = sorted({r.activity_id for r in recs if r.activity_id} - {a.id for a in acts})
-        cond, args = any_of(db, "id", wanted)
-        activities = {
-            r["id"]: r["team"]
-            for r in await db.fetch(f"SELECT id, team FROM activity WHERE {cond}", *args)
-        }
-        unit_ids = sorted({r.place_unit_id for r in recs if r.place_unit_id})
-        cond, args = any_of(db, "id", unit_ids)
-        units = {r["id"] for r in await db.fetch(f"SELECT id FROM unit WHERE {cond}", *args)}
+        if wanted:
+            cond, args = any_of(db, "id", wanted)
+            sql = f"SELECT id, team FROM activity WHERE {cond}"
+            activities = {r["id"]: r["team"] for r in await db.fetch(sql, *args)}
+        units: set[int] = set()
+        if unit_ids := sorted({r.place_unit_id for r in recs if r.place_unit_id}):
+            cond, args = any_of(db, "id", unit_ids)
+            units = {r["id"] for r in await db.fetch(f"SELECT id FROM unit WHERE {cond}", *args)}
     return validate.Lookups(principal.id, teams, members, categories, activities, units)
 
 
@@ -85,6 +89,8 @@ async def ingest(principal: Principal, env: PushEnvelope, settings: Settings) ->
     results: list[RecordResult | None] = [None] * len(env.records)
     decoded: list[tuple[int, RecordIn]] = []
     for i, raw in enumerate(env.records):
+        if i % _YIELD_EVERY == _YIELD_EVERY - 1:
+            await asyncio.sleep(0)
         try:
             decoded.append((i, validate.decode(raw, RecordIn)))
         except validate.Invalid as bad:
@@ -100,7 +106,9 @@ async def ingest(principal: Principal, env: PushEnvelope, settings: Settings) ->
             lk.activities[act.id] = act.team_id
     items: list[Item] = []
     tolerance = settings.future_tolerance_seconds
-    for i, rec in decoded:
+    for n, (i, rec) in enumerate(decoded):
+        if n % _YIELD_EVERY == _YIELD_EVERY - 1:
+            await asyncio.sleep(0)
         if errors := validate.check_record(rec, lk, clock, tolerance):
             results[i] = RecordResult(i, rec.id, "invalid", errors=errors)
             continue
@@ -109,13 +117,17 @@ async def ingest(principal: Principal, env: PushEnvelope, settings: Settings) ->
 
     batch = RecordBatch(principal, lk, env, now, skew if skewed else None, skewed, is_postgres())
     batch.prepare(items)
-    async with writing() as db:
+
+    async def write(db: SQL) -> None:
         # First, so batches queue here and every check below sees all earlier batches.
         seq = await bump_seq(db)
         if good_acts:
             await _apply_activities(db, principal.id, now, seq, good_acts, act_results)
         if items:
             await batch.apply(db, seq)
+
+    if good_acts or items:  # a batch of only invalid items writes nothing
+        await run_write(write)
     batch.results(results)
     return PushResponse(
         server_time=now,

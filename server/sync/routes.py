@@ -61,6 +61,7 @@ async def push(request: Request) -> PushResponse:
 @get(
     "/api/v1/sync/pull",
     guards=[bearer_only],
+    opt={"exclude_from_csrf": True},
     tags=["sync"],
     summary="Pull what changed since a cursor",
     responses=error_responses((400, "bad_cursor"), _AUTH_ERRORS),

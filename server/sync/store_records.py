@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from datetime import UTC, datetime
 
 import msgspec
@@ -20,15 +21,16 @@ from server.records.tables import EDITABLE
 from server.sync.schemas import PushEnvelope, RecordIn, RecordResult, ServerRecord
 from server.sync.validate import Lookups
 
-# Twenty content columns, three fixed, then the bookkeeping; change_seq always last.
+# Every value a placeholder, so the same statement serves COPY on PostgreSQL.
 INSERT_RECORD = (
     "INSERT INTO service_record (id, author, team, category, activity, occurred_at, duration_min,"
     " place, place_unit, beneficiaries, description, quantity, lat, lng, accuracy_m,"
-    " photo_consent, photos, missing_media, credited, source, status, review_note, version,"
-    " content_hash, device, client_created_at, client_sent_at, received_at, updated_at,"
-    " clock_skew_s, clock_skewed, change_seq)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'submitted','',1,?,?,?,?,?,?,?,?,?)"
+    " photo_consent, photos, missing_media, credited, source, content_hash, device,"
+    " client_created_at, client_sent_at, received_at, updated_at, clock_skew_s, clock_skewed,"
+    " status, review_note, version, change_seq)"
+    f" VALUES ({','.join('?' * 32)})"
 )
+_NEW = ("submitted", "", 1)  # status, review_note, version of a created record
 UPDATE_RECORD = (
     "UPDATE service_record SET team=?, category=?, activity=?, occurred_at=?, duration_min=?,"
     " place=?, place_unit=?, beneficiaries=?, description=?, quantity=?, lat=?, lng=?,"
@@ -44,6 +46,8 @@ INSERT_AUDIT = (
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _MISSING_AT = 15  # index of missing_media in a content tuple
+_COPY_FROM = 20  # rows; below this COPY's set-up costs more than it saves
+_INSERT = re.compile(r"^INSERT INTO (\w+) \(([^)]*)\) VALUES ")
 _json = msgspec.json.encode
 
 
@@ -54,12 +58,18 @@ def _multi_row(sql: str, n: int) -> str:
 
 
 async def bulk_insert(db: SQL, sql: str, rows: list[tuple]) -> None:
-    """``executemany`` on PostgreSQL; multi-row INSERTs on SQLite.
+    """Insert many rows of an all-placeholder INSERT, as cheaply as each driver allows.
 
-    sqlite3's executemany drops and retakes the GIL around every row, so while the event loop
-    decodes the next batch each row waits for the GIL; one statement binds everything at once
-    and then runs without it.
+    PostgreSQL: COPY (binary), several times cheaper per row than executemany, and the batch
+    holds the counter lock for less time. SQLite: multi-row INSERTs, because sqlite3's
+    executemany drops and retakes the GIL around every row, so while the event loop decodes the
+    next batch each row waits for the GIL; one statement binds everything at once and then runs
+    without it.
     """
+    if db.pg and len(rows) >= _COPY_FROM:
+        table, columns = _copy_target(sql)
+        await db.conn.copy_records_to_table(table, records=rows, columns=columns)
+        return
     if db.pg or len(rows) < 2:
         await db.executemany(sql, rows)
         return
@@ -67,6 +77,14 @@ async def bulk_insert(db: SQL, sql: str, rows: list[tuple]) -> None:
     for i in range(0, len(rows), step):
         chunk = rows[i : i + step]
         await db.execute(_multi_row(sql, len(chunk)), *itertools.chain.from_iterable(chunk))
+
+
+@functools.lru_cache(maxsize=16)
+def _copy_target(sql: str) -> tuple[str, list[str]]:
+    m = _INSERT.match(sql)
+    if m is None:
+        raise ValueError(f"not a plain INSERT: {sql}")
+    return m.group(1), [c.strip().strip('"') for c in m.group(2).split(",")]
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
@@ -177,7 +195,7 @@ class RecordBatch:
             if missing:
                 it.content = it.content[:_MISSING_AT] + (True,) + it.content[_MISSING_AT + 1 :]
             if row is None:
-                new_rows.append((rec.id, me, *it.content, *self.tail, seq))
+                new_rows.append((rec.id, me, *it.content, *self.tail, *_NEW, seq))
                 if rec.companions:
                     companions.extend((rec.id, uid) for uid in rec.companions)
                 if rec.photos:
