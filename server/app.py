@@ -118,6 +118,16 @@ def _internal_error(request: Request, exc: Exception) -> Response:
         if exc.extra:
             body["extra"] = exc.extra
         return Response(body, status_code=exc.status_code, headers=exc.headers)
+    if isinstance(exc, UnicodeDecodeError | RecursionError):
+        # Raised while Litestar decodes a body that is not UTF-8 or is nested absurdly deep.
+        return Response(
+            {
+                "status_code": 400,
+                "detail": "The request body is not valid UTF-8 JSON.",
+                "extra": {"error": "malformed_json"},
+            },
+            status_code=400,
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return Response(
         {

@@ -35,6 +35,7 @@ export async function render(params) {
   const tiles = h("div", { class: "tiles", role: "group", "aria-label": t("log.category") });
   const duration = h("input", {
     type: "number", inputMode: "numeric", min: "1", max: "1440", tid: "duration-input",
+    "aria-label": t("log.duration"),
     value: String(d.duration_min || 60),
   });
   const picks = PICKS.map((m) =>
@@ -59,6 +60,7 @@ export async function render(params) {
 
   const benef = h("input", {
     type: "number", inputMode: "numeric", min: "0", max: "10000", tid: "beneficiaries-value",
+    "aria-labelledby": "benef-l",
     value: String(d.beneficiaries ?? 1),
   });
   const step = (k) => () => {
@@ -125,22 +127,26 @@ export async function render(params) {
   const consentField = h("label", { class: "check", hidden: true }, consent, t("log.consent"));
   const photoInput = h("input", {
     type: "file", accept: "image/*", capture: "environment", tid: "photo-input",
-    onchange: async (e) => {
-      for (const f of e.target.files) {
-        try {
-          const p = await (await import("../lib/photo.js")).prepare(f);
-          if (!s.photos.some((x) => x.sha === p.sha)) s.photos.push(p);
-        } catch (err) {
-          say(error, t(err.message === "https" ? "log.photoHttps" : "log.photoBad"));
-        }
-      }
+    onchange: (e) => {
+      // Save waits for this: on a slow phone the shrink can outlast a quick tap on 保存.
+      s.shrinking = Promise.all([s.shrinking, shrink([...e.target.files])]);
       e.target.value = "";
-      photoList.replaceChildren(
-        ...s.photos.map((p) => h("li", {}, h("img", { src: URL.createObjectURL(p.blob), alt: t("log.photo") }))),
-      );
-      consentField.hidden = !s.photos.length && !(d.photos || []).length;
     },
   });
+  async function shrink(files) {
+    for (const f of files) {
+      try {
+        const p = await (await import("../lib/photo.js")).prepare(f);
+        if (!s.photos.some((x) => x.sha === p.sha)) s.photos.push(p);
+      } catch (err) {
+        say(error, t(err.message === "https" ? "log.photoHttps" : "log.photoBad"));
+      }
+    }
+    photoList.replaceChildren(
+      ...s.photos.map((p) => h("li", {}, h("img", { src: URL.createObjectURL(p.blob), alt: t("log.photo") }))),
+    );
+    consentField.hidden = !s.photos.length && !(d.photos || []).length;
+  }
   consentField.hidden = !(d.photos || []).length;
 
   // Position when the phone allows it; saving never waits for it.
@@ -157,6 +163,7 @@ export async function render(params) {
 
   async function onSubmit(ev) {
     ev.preventDefault();
+    if (s.shrinking) await s.shrinking;
     const c = category(s.code);
     const dur = parseInt(duration.value, 10);
     const ben = parseInt(benef.value, 10);

@@ -79,6 +79,12 @@ async function enrolFromLink() {
   if (code) await login.enrol(code);
 }
 
+// With no worker to cache them, fetch every view while the signal lasts, so 记一笔 still opens
+// when it drops later with the page open.
+function preloadViews() {
+  for (const k of ["log", "records", "outing", "settings"]) ROUTES[k]().catch(() => {});
+}
+
 function registerWorker() {
   const ua = navigator.userAgent;
   const ios = /iPad|iPhone|iPod/.test(ua) || (/Macintosh/.test(ua) && navigator.maxTouchPoints > 1);
@@ -86,6 +92,7 @@ function registerWorker() {
     navigator.standalone || (window.matchMedia && matchMedia("(display-mode: standalone)").matches);
   if (!("serviceWorker" in navigator)) {
     app.nosw = true;
+    preloadViews();
     return;
   }
   app.iosHint = ios && !standalone && !/MicroMessenger/i.test(ua);
@@ -114,6 +121,7 @@ function registerWorker() {
     })
     .catch(() => {
       app.nosw = true;
+      preloadViews();
       banners();
     });
   navigator.serviceWorker.addEventListener("controllerchange", () => {
@@ -175,6 +183,8 @@ async function boot() {
     if (document.visibilityState === "visible") kick();
   });
   registerWorker();
+  // The no-worker and iOS hints are decided in registerWorker(); show them on this first view.
+  banners();
   kick();
 }
 

@@ -5,7 +5,6 @@ import { app, uid, category, catName } from "./state.js";
 import { h } from "./ui.js";
 
 const EDITABLE = new Set(["pending", "returned", "invalid", "conflict"]);
-const NOT_COUNTED = new Set(["rejected", "withdrawn", "duplicate", "deleted", "invalid", "forbidden", "conflict"]);
 
 export async function render() {
   const all = (await outbox.list(uid())).filter((e) => e.data && e.data.occurred_at);
@@ -14,7 +13,8 @@ export async function render() {
   let total = 0;
   let inMonth = 0;
   for (const e of all) {
-    if (NOT_COUNTED.has(e.state)) continue;
+    // Only approved records count (DOMAIN.md), so these hours match the certificate's.
+    if (e.state !== "approved") continue;
     total += e.data.duration_min;
     if (dayKey(new Date(e.data.occurred_at), app.tz).startsWith(month)) inMonth += e.data.duration_min;
   }
