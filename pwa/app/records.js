@@ -39,6 +39,7 @@ function explain(e) {
   if (e.state === "invalid" && e.errors && e.errors.length) {
     return e.errors.map((x) => t("err.field", { field: LABEL[x.field] ? t(LABEL[x.field]) : x.field || "", message: x.message })).join("; ");
   }
+  if (e.state === "conflict" && e.reason) return t("conflict." + e.reason);
   return e.message && (e.state === "returned" ? t("records.note", { note: e.message }) : e.message);
 }
 

@@ -39,6 +39,8 @@ export function put(author, data, photos = []) {
       state: "pending",
       message: null,
       server: null,
+      errors: null,
+      reason: null,
       rev: ((old && old.rev) || 0) + 1,
       updated: now,
     };
@@ -86,6 +88,7 @@ export function ack(sent, results) {
         e.state = r.result; // invalid | conflict | forbidden
         e.server = r.server || null;
         e.errors = r.errors || null;
+        e.reason = r.reason || null;
         e.message =
           r.result === "invalid"
             ? (r.errors || []).map((x) => (x.field ? x.field + ": " : "") + x.message).join("; ")
