@@ -51,8 +51,17 @@ class Settings:
     enrol_code_hours: int = 72
     """An enrolment code printed by ``fieldlog enrol`` is valid this long and only once."""
 
-    login_rate_per_minute: int = 10
+    login_rate_per_minute: int = 30
     """Login and enrolment attempts allowed per client address per minute."""
+
+    login_failures_per_phone: int = 5
+    """Failed password sign-ins allowed per phone number in ``login_failure_minutes``."""
+
+    login_failure_minutes: int = 15
+    """Window in which ``login_failures_per_phone`` failures lock a phone number's sign-in."""
+
+    hash_concurrency: int = 2
+    """Most argon2 password checks (64 MiB each) one server process runs at once."""
 
     push_max_records: int = 500
     """Most records (plus activities) accepted in one ``/sync/push`` batch."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
@@ -345,3 +346,131 @@ async def test_console_login_is_rate_limited(settings, world):
             assert r.status_code == 401
         r = await console_sign_in(client, "13712345678", "x")
         assert r.status_code == 429 and "尝试次数太多" in r.text
+
+
+async def test_api_logout_with_session_needs_the_csrf_header(client, world):
+    await set_password(world.user("coord_nc"))
+    assert (await console_sign_in(client, phone_of("coord_nc"))).status_code == 303
+    r = await client.post("/api/v1/auth/logout")
+    assert r.status_code == 403 and r.json()["extra"] == {"error": "csrf_failed"}
+    assert (await client.get("/api/v1/me")).status_code == 200  # still signed in
+    token = client.cookies.get("fieldlog_csrf")
+    assert (await client.post("/api/v1/auth/logout", headers={"X-CSRFToken": token})).status_code
+    assert (await client.get("/api/v1/me")).status_code == 401
+
+
+# --- limits -------------------------------------------------------------------------------
+
+
+async def test_password_checks_run_at_most_hash_concurrency_at_once(monkeypatch):
+    from server.accounts import auth
+
+    running = most = 0
+    release = asyncio.Event()
+
+    # Stands in for the thread pool: counts the argon2 runs in flight, and holds each until
+    # every caller has had the chance to start one.
+    async def in_thread(fn):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+        return fn()
+
+    monkeypatch.setattr(auth, "sync_to_thread", in_thread)
+
+    class Hasher:  # argon2's own is slotted; only the answer matters here
+        def verify(self, stored, password):
+            return password == "right"
+
+    monkeypatch.setattr(auth, "_hasher", Hasher())
+    stored = "$argon2id$stand-in"
+    checks = [
+        asyncio.create_task(auth.verify_password(stored, "right" if i % 2 else "wrong", limit=2))
+        for i in range(8)
+    ]
+    for _ in range(20):  # every task runs until it waits for a slot or for `release`
+        await asyncio.sleep(0)
+    assert running == 2
+    release.set()
+    assert await asyncio.gather(*checks) == [bool(i % 2) for i in range(8)]
+    assert most == 2
+
+
+async def test_a_station_signs_in_many_phones_from_one_address(client, world):
+    await set_password(world.user("vol_wang"))
+    for _ in range(20):
+        r = await client.post(LOGIN, json={"phone": "13900000011", "password": PASSWORD})
+        assert r.status_code == 200
+
+
+async def test_failed_logins_are_limited_per_phone_and_successes_do_not_count(settings, world):
+    app = create_app(dataclasses.replace(settings, login_failures_per_phone=3))
+    await set_password(world.user("vol_wang"))
+    right = {"phone": "13900000011", "password": PASSWORD}
+    wrong = {"phone": "13900000011", "password": "guess"}
+    async with http_client(app) as client:
+        for _ in range(4):
+            assert (await client.post(LOGIN, json=right)).status_code == 200
+        for _ in range(3):
+            assert (await client.post(LOGIN, json=wrong)).status_code == 401
+        # Locked: even the right password is refused, so a lucky guess is not revealed.
+        r = await client.post(LOGIN, json={**right, "phone": "+86 139 0000 0011"})
+        assert r.status_code == 429 and r.json()["extra"] == {"error": "rate_limited"}
+        assert int(r.headers["retry-after"]) > 0
+        console = await console_sign_in(client, "13900000011")
+        assert console.status_code == 429 and "尝试次数太多" in console.text
+        # Another phone on the same address is not affected.
+        other = await client.post(LOGIN, json={"phone": phone_of("vol_li"), "password": "x"})
+        assert other.status_code == 401
+    # Kept in Litestar's rate_limit store (the chosen dependency), per phone number.
+    assert await app.stores.get("rate_limit").get("login-failures:13900000011") == b"3"
+
+
+async def test_sign_in_bodies_are_small(client, world):
+    big = {"phone": "13900000011", "password": "x" * 5000}
+    assert (await client.post(LOGIN, json=big)).status_code == 413
+    assert (await client.post(ENROL, json={"code": "A" * 5000})).status_code == 413
+    page = await client.get("/console/login")
+    form = {"phone": "1" * 5000, "password": "x", "_csrf_token": csrf_field(page.text)}
+    assert (await client.post("/console/login", data=form)).status_code == 413
+    for body in (
+        {"phone": "1" * 33, "password": "x"},
+        {"phone": "13900000011", "password": "x" * 1025},
+    ):
+        r = await client.post(LOGIN, json=body)
+        assert r.status_code == 400 and r.json()["extra"], r.text
+    assert (await client.post(ENROL, json={"code": "A" * 33})).status_code == 400
+
+
+@pytest.mark.parametrize("number", ["1e20", "100000000000000000000", "2147483648", "0", "-1"])
+async def test_out_of_range_ids_are_refused_not_500(client, world, number):
+    r = await client.get(f"/api/v1/devices?user_id={number}", headers=world.auth("admin"))
+    assert r.status_code == 400, r.text
+    r = await client.post(f"/api/v1/devices/{number}/revoke", headers=world.auth("admin"))
+    assert r.status_code in (400, 404), r.text
+
+
+# --- token expiry -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days,works", [(179, True), (181, False)])
+async def test_device_token_expires_180_days_after_its_last_use(client, world, days, works):
+    device = world.devices["vol_wang"]
+    await Device.update(
+        {
+            Device.created_at: datetime.now(UTC) - timedelta(days=400),
+            Device.last_seen_at: datetime.now(UTC) - timedelta(days=days),
+        }
+    ).where(Device.id == device)
+    r = await client.get("/api/v1/me", headers=world.auth("vol_wang"))
+    seen = (await Device.select(Device.last_seen_at).where(Device.id == device).first())[
+        "last_seen_at"
+    ]
+    if works:
+        assert r.status_code == 200
+        assert seen > datetime.now(UTC) - timedelta(minutes=5)  # the 180 days start again
+    else:
+        assert r.status_code == 401 and r.json()["extra"] == {"error": "token_expired"}
+        assert seen < datetime.now(UTC) - timedelta(days=180)

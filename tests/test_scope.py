@@ -79,3 +79,23 @@ async def test_volunteer_sees_own_active_teams_and_only_themselves(world):
     assert await visible_team_ids(wang) == {world.team("NC-TRUCK")}
     assert await can_see_user(wang, world.user("vol_wang"))
     assert not await can_see_user(wang, world.user("vol_li"))
+
+
+async def test_hot_lookups_use_the_kept_read_connection(world, monkeypatch):
+    # Build the principals first; then any query through Piccolo (a new SQLite connection per
+    # call) fails, and the lookups must still answer.
+    from server.db import current_engine
+
+    who = {key: await principal(world, key) for key in ("admin", "coord_nc", "vol_zhao")}
+
+    async def no_orm(*args, **kwargs):
+        raise AssertionError("went through the ORM")
+
+    monkeypatch.setattr(type(current_engine()), "run_querystring", no_orm)
+    assert await principal_for_session(world.user("coord_nc")) == who["coord_nc"]
+    assert await visible_team_ids(who["admin"]) is None
+    assert await visible_team_ids(who["coord_nc"]) == {
+        world.team("NC-TRUCK"),
+        world.team("NC-ZHL-T"),
+    }
+    assert await visible_team_ids(who["vol_zhao"]) == {world.team("NC-ZHL-T")}

@@ -111,7 +111,11 @@ export function applyServer(author, records) {
       if (e.author !== author) continue;
       e.version = r.version;
       e.status = r.deleted ? "deleted" : r.status;
-      if (!e.queued) {
+      if (!e.queued && UNSENT.has(e.state)) {
+        // The volunteer's unsent content (invalid, conflict, forbidden) stays until they fix
+        // or drop it; the server's copy shown beside it is kept current.
+        if (e.state === "conflict") e.server = r;
+      } else if (!e.queued) {
         e.data = pick(r);
         delete e.data.base_version;
         e.state = r.deleted ? "deleted" : SHOWN[r.status] || r.status;

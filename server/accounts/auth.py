@@ -5,10 +5,14 @@ Both end up as a ``Principal`` on ``request.user``; guards below check role and 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from hmac import compare_digest
+from typing import Any, TypeVar
 
 import msgspec
 from argon2 import PasswordHasher
@@ -18,15 +22,24 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
 
-from server.accounts.tables import Device, User
+from server.accounts.tables import Device
 from server.connections import reading
+
+T = TypeVar("T")
 
 _hasher = PasswordHasher()
 # Verified against when the phone is unknown, so a wrong phone costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 # last_seen_at is refreshed at most this often, so most requests do not write.
 _TOUCH_EVERY = timedelta(hours=1)
+# Argon2 runs at once when the caller names no limit (the CLI; the server passes its setting).
+DEFAULT_HASH_CONCURRENCY = 2
+# Per event loop (an asyncio.Semaphore belongs to one loop), then per limit.
+_hash_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -42,18 +55,33 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def hash_password(password: str) -> str:
-    return await sync_to_thread(_hasher.hash, password)
+async def _argon2(fn: Callable[[], T], limit: int) -> T:
+    """Run ``fn`` in a thread, at most ``limit`` at once in this process.
+
+    Each argon2 run takes 64 MiB and 4 lanes; the thread pool alone would let 40 concurrent
+    (wrong) logins hold 40 × 64 MiB, so the rest wait here instead, costing no memory.
+    """
+    slots = _hash_slots.setdefault(asyncio.get_running_loop(), {})
+    if limit not in slots:
+        slots[limit] = asyncio.Semaphore(limit)
+    async with slots[limit]:
+        return await sync_to_thread(fn)
 
 
-async def verify_password(stored: str | None, password: str) -> bool:
+async def hash_password(password: str, limit: int = DEFAULT_HASH_CONCURRENCY) -> str:
+    return await _argon2(lambda: _hasher.hash(password), limit)
+
+
+async def verify_password(
+    stored: str | None, password: str, limit: int = DEFAULT_HASH_CONCURRENCY
+) -> bool:
     def check() -> bool:
         try:
             return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
         except (VerificationError, InvalidHashError):
             return False
 
-    return await sync_to_thread(check)
+    return await _argon2(check, limit)
 
 
 async def issue_device_token(user_id: int, label: str = "") -> tuple[str, int]:
@@ -108,13 +136,14 @@ async def principal_for_token(token: str, token_days: int) -> Principal:
 
 
 async def principal_for_session(user_id: int) -> Principal | None:
-    row = (
-        await User.select(User.id, User.name, User.role, User.scope_unit, User.active)
-        .where(User.id == user_id)
-        .first()
-    )
-    if not row or not row["active"]:
+    # Every console request passes here: the kept read connection, as for tokens.
+    async with reading() as db:
+        rows = await db.fetch(
+            "SELECT id, name, role, scope_unit, active FROM fl_user WHERE id = ?", user_id
+        )
+    if not rows or not rows[0]["active"]:
         return None
+    row = rows[0]
     return Principal(
         id=row["id"],
         name=row["name"],
@@ -173,3 +202,30 @@ def bearer_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
             "This endpoint takes a device token, not a browser session.",
             extra={"error": "token_missing"},
         )
+
+
+def csrf_for_sessions(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Litestar's CSRF check, for browser sessions only; use with ``exclude_from_csrf=True``.
+
+    API writes opt out of the CSRF middleware so phones (bearer token, no cookies) need no CSRF
+    cookie; a console session must still send the header, or any site could post with its
+    cookie. Checked as the middleware does: header and cookie both signed, same secret.
+    """
+    if connection.user.via != "session":
+        return
+    config = connection.app.csrf_config
+    header = _csrf_secret(connection.headers.get(config.header_name) or "", config.secret)
+    cookie = _csrf_secret(connection.cookies.get(config.cookie_name) or "", config.secret)
+    if header is None or cookie is None or not compare_digest(header, cookie):
+        raise PermissionDeniedException(
+            "CSRF token verification failed", extra={"error": "csrf_failed"}
+        )
+
+
+def _csrf_secret(token: str, secret: str) -> str | None:
+    """The random part of ``token`` when Litestar's CSRF middleware signed it with ``secret``."""
+    if len(token) <= CSRF_SECRET_LENGTH:
+        return None
+    value, digest = token[:CSRF_SECRET_LENGTH], token[CSRF_SECRET_LENGTH:]
+    expected = generate_csrf_hash(token=value, secret=secret)
+    return value if compare_digest(digest, expected) else None

@@ -4,11 +4,9 @@ sign in to the console with a cookie session. Plus the caller's profile and devi
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from hmac import compare_digest
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, get, post
-from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import (
     NotAuthorizedException,
@@ -16,21 +14,29 @@ from litestar.exceptions import (
     PermissionDeniedException,
     TooManyRequestsException,
 )
-from litestar.handlers import BaseRouteHandler
-from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 from litestar.types import Receive, Scope, Send
 
-from server.accounts import enrolment
+from server.accounts import enrolment, throttle
 from server.accounts.auth import (
     Principal,
+    csrf_for_sessions,
     issue_device_token,
     principal_for_session,
     verify_password,
 )
-from server.accounts.schemas import DeviceOut, EnrolIn, LoginIn, SignedIn, TeamOut, UserOut
+from server.accounts.schemas import (
+    MAX_PASSWORD,
+    MAX_PHONE,
+    DeviceOut,
+    EnrolIn,
+    LoginIn,
+    SignedIn,
+    TeamOut,
+    UserOut,
+)
 from server.accounts.scope import can_see_user
 from server.accounts.tables import Device, Membership, User
 
@@ -42,8 +48,10 @@ ROLE_LABELS = {
     "coordinator": "队长 / 站点管理员 Coordinator",
     "volunteer": "志愿者 Volunteer",
 }
-# Longer than any real password; stops a huge body from costing an argon2 run.
-MAX_PASSWORD = 1024
+# Sign-in bodies are a phone and a password or a code: refuse anything bigger unread.
+SIGN_IN_MAX_BODY = 4096
+# Ids are PostgreSQL integers; a bigger one in a URL is a 400, not a database overflow.
+MAX_ID = 2_147_483_647
 NO_STORE = CacheControlHeader(no_store=True)
 
 
@@ -63,7 +71,9 @@ class _LoginRateLimit(RateLimitMiddleware):
 
 # One bucket per client address, shared by every sign-in door, so guessing cannot be spread
 # over the API and the console.
-LOGIN_RATE = RateLimitConfig(rate_limit=("minute", 10), middleware_class=_LoginRateLimit)
+# Successes count too (it is Litestar's limiter), so the default leaves room for a station
+# enrolling its phones over one Wi-Fi address; guessing is bounded per phone in throttle.py.
+LOGIN_RATE = RateLimitConfig(rate_limit=("minute", 30), middleware_class=_LoginRateLimit)
 
 
 def bad_credentials() -> NotAuthorizedException:
@@ -86,17 +96,30 @@ def device_label(request: Request) -> str:
     return request.headers.get("user-agent", "")[:200]
 
 
-async def check_password(phone: str, password: str) -> dict[str, Any] | None:
-    """The user row when ``phone`` and ``password`` match an active account with a password."""
+async def check_password(request: Request, phone: str, password: str) -> dict[str, Any] | None:
+    """The user row when ``phone`` and ``password`` match an active account with a password.
+
+    Raises the generic 429 when this phone number has had too many failures lately.
+    """
+    if len(phone) > MAX_PHONE or len(password) > MAX_PASSWORD:
+        return None  # the console's form; the JSON bodies are bounded by their schema
+    settings = request.app.state.settings
+    phone = normalise_phone(phone)
+    window = settings.login_failure_minutes
+    await throttle.reserve_attempt(
+        request.app, phone, settings.login_failures_per_phone, window, RATE_LIMITED
+    )
     user = (
         await User.select(User.id, User.name, User.role, User.password_hash, User.active)
-        .where(User.phone == normalise_phone(phone))
+        .where(User.phone == phone)
         .first()
     )
     # Always run argon2, so an unknown phone takes as long as a wrong password.
-    ok = await verify_password(user["password_hash"] if user else None, password[:MAX_PASSWORD])
-    if not (ok and user and user["active"] and len(password) <= MAX_PASSWORD):
+    stored = user["password_hash"] if user else None
+    ok = await verify_password(stored, password, settings.hash_concurrency)
+    if not (ok and user and user["active"]):
         return None
+    await throttle.refund_attempt(request.app, phone, window)
     return user
 
 
@@ -144,11 +167,12 @@ async def _signed_in(token: str, device_id: int, user_id: int) -> SignedIn:
     exclude_from_auth=True,
     exclude_from_csrf=True,
     middleware=[LOGIN_RATE.middleware],
+    request_max_body_size=SIGN_IN_MAX_BODY,
     tags=["auth"],
 )
 async def login(request: Request, data: JSONBody[LoginIn]) -> SignedIn:
     """Trade a phone number and password for a device token."""
-    user = await check_password(data.phone, data.password)
+    user = await check_password(request, data.phone, data.password)
     if user is None:
         raise bad_credentials()
     token, device_id = await issue_device_token(user["id"], device_label(request))
@@ -161,6 +185,7 @@ async def login(request: Request, data: JSONBody[LoginIn]) -> SignedIn:
     exclude_from_auth=True,
     exclude_from_csrf=True,
     middleware=[LOGIN_RATE.middleware],
+    request_max_body_size=SIGN_IN_MAX_BODY,
     tags=["auth"],
 )
 async def enrol(request: Request, data: JSONBody[EnrolIn]) -> SignedIn:
@@ -171,7 +196,13 @@ async def enrol(request: Request, data: JSONBody[EnrolIn]) -> SignedIn:
     return await _signed_in(*result)
 
 
-@post("/api/v1/auth/logout", status_code=204, exclude_from_csrf=True, tags=["auth"])
+@post(
+    "/api/v1/auth/logout",
+    status_code=204,
+    exclude_from_csrf=True,
+    guards=[csrf_for_sessions],
+    tags=["auth"],
+)
 async def logout(request: Request) -> None:
     """Sign this phone out (its token stops working) or end a browser session."""
     principal: Principal = request.user
@@ -212,7 +243,10 @@ _DEVICE_COLUMNS = (
 
 
 @get("/api/v1/devices", tags=["auth"])
-async def list_devices(request: Request, user_id: FromQuery[int | None] = None) -> list[DeviceOut]:
+async def list_devices(
+    request: Request,
+    user_id: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)] = None,
+) -> list[DeviceOut]:
     """The caller's signed-in devices; coordinators and admins may name a person they cover."""
     principal: Principal = request.user
     target = principal.id if user_id is None else user_id
@@ -230,30 +264,6 @@ async def list_devices(request: Request, user_id: FromQuery[int | None] = None) 
     return [_device_out(r, principal) for r in rows]
 
 
-def csrf_for_sessions(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """API writes skip the CSRF middleware so phones (no cookies) can call them; a browser
-    session must still send the CSRF header, or any site could post with its cookie."""
-    if connection.user.via != "session":
-        return
-    config = connection.app.csrf_config
-    header = connection.headers.get(config.header_name, "")
-    cookie = connection.cookies.get(config.cookie_name, "")
-    if not (_csrf_secret(header, config.secret) and _csrf_secret(cookie, config.secret)) or (
-        not compare_digest(header[:CSRF_SECRET_LENGTH], cookie[:CSRF_SECRET_LENGTH])
-    ):
-        raise PermissionDeniedException(
-            "CSRF token verification failed", extra={"error": "csrf_failed"}
-        )
-
-
-def _csrf_secret(token: str, secret: str) -> bool:
-    """Whether ``token`` is one Litestar's CSRF middleware signed with ``secret``."""
-    if len(token) <= CSRF_SECRET_LENGTH:
-        return False
-    expected = generate_csrf_hash(token=token[:CSRF_SECRET_LENGTH], secret=secret)
-    return compare_digest(token[CSRF_SECRET_LENGTH:], expected)
-
-
 @post(
     "/api/v1/devices/{device_id:int}/revoke",
     status_code=200,
@@ -261,7 +271,9 @@ def _csrf_secret(token: str, secret: str) -> bool:
     guards=[csrf_for_sessions],
     tags=["auth"],
 )
-async def revoke_device(request: Request, device_id: FromPath[int]) -> DeviceOut:
+async def revoke_device(
+    request: Request, device_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+) -> DeviceOut:
     """Sign a device out: its owner, a coordinator covering the owner, or an admin."""
     principal: Principal = request.user
     row = await Device.select(Device.user).where(Device.id == device_id).first()
@@ -313,6 +325,7 @@ async def console_login_page(request: Request) -> Template | Redirect:
     "/console/login",
     exclude_from_auth=True,
     middleware=[LOGIN_RATE.middleware],
+    request_max_body_size=SIGN_IN_MAX_BODY,
     exception_handlers={TooManyRequestsException: _rate_limited_page},
     cache_control=NO_STORE,
     include_in_schema=False,
@@ -321,7 +334,7 @@ async def console_login(request: Request) -> Template | Redirect:
     form = await request.form()
     phone = str(form.get("phone", "")).strip()
     demo = request.app.state.settings.demo
-    user = await check_password(phone, str(form.get("password", "")))
+    user = await check_password(request, phone, str(form.get("password", "")))
     if user is None:
         return _page("login", status_code=401, error=BAD_CREDENTIALS, phone=phone, demo=demo)
     if user["role"] not in CONSOLE_ROLES:

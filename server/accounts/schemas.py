@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
+from msgspec import Meta
+
+# Generous for "+86 139 0000 0011" typed any way; bounds the Python loop in normalise_phone.
+MAX_PHONE = 32
+# Longer than any real password; stops a huge one from reaching argon2.
+MAX_PASSWORD = 1024
+# An enrolment code is 8 characters; room for dashes and spaces around them.
+MAX_CODE = 32
 
 
 class LoginIn(msgspec.Struct, forbid_unknown_fields=False):
-    phone: str
-    password: str
+    phone: Annotated[str, Meta(max_length=MAX_PHONE)]
+    password: Annotated[str, Meta(max_length=MAX_PASSWORD)]
 
 
 class EnrolIn(msgspec.Struct):
-    code: str
+    code: Annotated[str, Meta(max_length=MAX_CODE)]
 
 
 class TeamOut(msgspec.Struct):

@@ -7,12 +7,14 @@ on the materialised ``unit.path``); a volunteer sees the teams they are an activ
 from __future__ import annotations
 
 from server.accounts.auth import Principal
-from server.accounts.tables import Membership, Team, User
+from server.accounts.tables import User
+from server.connections import reading
 
 _SUBTREE_TEAMS = (
-    "SELECT t.id FROM team t JOIN unit tu ON tu.id = t.unit JOIN unit s ON s.id = {}"
+    "SELECT t.id FROM team t JOIN unit tu ON tu.id = t.unit JOIN unit s ON s.id = ?"
     " WHERE tu.path LIKE s.path || '%'"
 )
+_MEMBER_TEAMS = 'SELECT team FROM membership WHERE "user" = ? AND active'
 
 # Admins are left out: a coordinator must not be able to sign out the people above them.
 _COORDINATOR_SEES_USER = """
@@ -29,16 +31,15 @@ async def visible_team_ids(principal: Principal) -> set[int] | None:
     """The ids of the teams ``principal`` may see; ``None`` means all of them (admin)."""
     if principal.role == "admin":
         return None
-    if principal.role == "coordinator":
-        if principal.scope_unit is None:
-            return set()
-        rows = await Team.raw(_SUBTREE_TEAMS, principal.scope_unit).run()
-        return {r["id"] for r in rows}
-    rows = (
-        await Membership.select(Membership.team)
-        .where((Membership.user == principal.id) & (Membership.active.eq(True)))
-        .run()
-    )
+    if principal.role == "coordinator" and principal.scope_unit is None:
+        return set()
+    # Every records and sync request asks this: the kept read connection, not the ORM's
+    # connection per query.
+    async with reading() as db:
+        if principal.role == "coordinator":
+            rows = await db.fetch(_SUBTREE_TEAMS, principal.scope_unit)
+            return {r["id"] for r in rows}
+        rows = await db.fetch(_MEMBER_TEAMS, principal.id)
     return {r["team"] for r in rows}
 
 
