@@ -2,7 +2,10 @@
 
 ``run_write(fn)`` runs ``await fn(db)`` inside one write transaction and commits it.
 
-* PostgreSQL: ``db.write_transaction()`` on a pool connection, in the event loop.
+* PostgreSQL: an asyncpg transaction on a pool connection, in the event loop. Not Piccolo's
+  transaction: when its COMMIT fails (a deferred constraint, a serialisation failure) it
+  neither returns the connection to the pool nor resets its context, so a few such failures
+  would exhaust the pool; asyncpg's own ``acquire`` / ``transaction`` always clean up.
 * SQLite: the whole transaction runs in one dedicated writer thread on a long-lived connection.
   ``fn`` only awaits this module's ``SQL`` methods, which there complete at once, so the
   coroutine is driven to its end without the event loop. Why: run from the loop, every
@@ -28,7 +31,7 @@ from typing import Any, TypeVar
 import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine
 
-from server.db import SQL, current_engine, write_transaction
+from server.db import SQL, current_engine
 
 T = TypeVar("T")
 
@@ -85,15 +88,29 @@ class _SqliteWriter:
 
     def _transaction(self, fn: Callable[[SQL], Awaitable[T]]) -> T:
         conn = self._connection()
-        # IMMEDIATE takes the write lock up front, as db.write_transaction() does.
+        # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = _drive(fn(SyncSQL(conn)))
+            # Inside the try: a COMMIT can fail (a deferred foreign key, a full disk, an I/O
+            # error) and leave the transaction open, and this connection serves every later write.
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._abort(conn)
             raise
-        conn.execute("COMMIT")
         return result
+
+    def _abort(self, conn: sqlite3.Connection) -> None:
+        """End a failed transaction. SQLite has sometimes rolled it back already (then ROLLBACK
+        itself would fail and hide the real error); a connection that cannot roll back is
+        dropped, and the next write opens a fresh one."""
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            self.conn = None
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
     async def run(self, fn: Callable[[SQL], Awaitable[T]]) -> T:
         loop = asyncio.get_running_loop()
@@ -120,7 +137,7 @@ async def run_write(fn: Callable[[SQL], Awaitable[T]]) -> T:
     """
     engine = current_engine()
     if not isinstance(engine, SQLiteEngine):
-        async with write_transaction() as conn:
+        async with engine.pool.acquire() as conn, conn.transaction():
             return await fn(SQL(conn))
     with _writers_lock:
         writer = _writers.get(engine.path)

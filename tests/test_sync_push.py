@@ -73,7 +73,7 @@ async def test_edit_with_base_version_updates_and_audits(api, world):
     assert row["duration_min"] == 45 and row["version"] == 2 and row["credited"] == 1
     assert not await RecordCompanion.exists().where(RecordCompanion.record == rec["id"])
     audit = await AuditEvent.select().where(
-        (AuditEvent.record_id == rec["id"]) & (AuditEvent.action == "sync.update")
+        (AuditEvent.record_id == rec["id"]) & (AuditEvent.action == "record.update")
     )
     assert len(audit) == 1
     before, after = audit[0]["before"], audit[0]["after"]
@@ -83,15 +83,34 @@ async def test_edit_with_base_version_updates_and_audits(api, world):
     assert after["version"] == 2
 
 
-async def test_creations_get_one_audit_row_listing_ids(api, world):
+def _json(value):
+    return msgspec.json.decode(value) if isinstance(value, str) else value
+
+
+async def test_each_creation_gets_its_own_audit_row(api, world):
     recs = [record(world) for _ in range(3)]
     await push_ok(api, world, "vol_wang", recs)
-    audit = await AuditEvent.select().where(AuditEvent.action == "sync.push")
-    assert len(audit) == 1
-    after = audit[0]["after"]
-    after = msgspec.json.decode(after) if isinstance(after, str) else after
-    assert after == [r["id"] for r in recs]
-    assert audit[0]["actor"] == world.user("vol_wang")
+    audit = await AuditEvent.select().where(AuditEvent.action == "record.create")
+    assert sorted(a["record_id"] for a in audit) == sorted(r["id"] for r in recs)
+    for a in audit:
+        assert a["actor"] == world.user("vol_wang") and a["device"] == world.devices["vol_wang"]
+        assert a["before"] is None
+        row = (await rows(a["record_id"]))[0]
+        assert _json(a["after"]) == {
+            "version": 1,
+            "status": "submitted",
+            "content_hash": row["content_hash"],
+        }
+
+
+async def test_a_full_batch_of_creations_is_audited_per_record(api, world):
+    # 500 rows take the bulk path (COPY on PostgreSQL), not one statement per row.
+    recs = [record(world) for _ in range(500)]
+    await push_ok(api, world, "vol_wang", recs)
+    audit = await AuditEvent.select(AuditEvent.record_id).where(
+        AuditEvent.action == "record.create"
+    )
+    assert sorted(a["record_id"] for a in audit) == sorted(r["id"] for r in recs)
 
 
 async def test_stale_base_version_is_conflict(api, world):

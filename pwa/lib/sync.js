@@ -153,7 +153,8 @@ async function photos({ token, user }) {
         } catch (e) {
           // 400 hash_mismatch: the upload was cut or changed on the way; send it again.
           if (e.status === 400 && attempt < 2) continue;
-          if (e.status === 413 || e.status === 415 || e.status === 400) break;
+          // 409 not_referenced: no record of ours names it any more (an edit dropped it).
+          if (e.status === 409 || e.status === 413 || e.status === 415 || e.status === 400) break;
           throw e;
         }
       }

@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-import hmac
 import re
 from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
 from litestar import Request, get, post
-from litestar.connection import ASGIConnection
 from litestar.exceptions import (
     ClientException,
     NotFoundException,
     PermissionDeniedException,
 )
-from litestar.handlers import BaseRouteHandler
-from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
 from litestar.params import FromPath, QueryParameter
 
+from server.accounts.auth import csrf_for_sessions
 from server.connections import run_write
 from server.db import SQL, bump_seq
 from server.records.serialize import fetch_records, read_connection, records_by_id
 from server.records.tables import EDITABLE, STATUSES
 from server.records.visibility import visible_condition
 from server.sync.openapi import error_responses
-from server.sync.schemas import ServerRecord
+from server.sync.schemas import UUID_PATTERN, ServerRecord
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Months a report can ask for; outside them a date cannot even be built in every time zone.
+_MONTH_YEARS = (2000, 2100)
+_UUID = re.compile(UUID_PATTERN)
+_INT_MAX = 2_147_483_647  # an SQL integer; a larger id is no row, not a driver error
 
 
 class RecordPage(msgspec.Struct):
@@ -37,36 +38,13 @@ class RecordPage(msgspec.Struct):
     per_page: int
 
 
-def csrf_for_sessions(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Litestar's CSRF check, for console sessions only.
-
-    The handler opts out of the CSRF middleware so a phone's bearer token (which a browser never
-    sends by itself) needs no cookie; a session is checked here exactly as the middleware does.
-    """
-    if connection.user.via != "session":
-        return
-    config = connection.app.csrf_config
-    header = connection.headers.get(config.header_name) or ""
-    cookie = connection.cookies.get(config.cookie_name) or ""
-
-    def decode(token: str) -> str | None:
-        if len(token) < CSRF_SECRET_LENGTH + 1:
-            return None
-        secret, digest = token[:CSRF_SECRET_LENGTH], token[CSRF_SECRET_LENGTH:]
-        expected = generate_csrf_hash(token=secret, secret=config.secret)
-        return secret if hmac.compare_digest(digest, expected) else None
-
-    a, b = decode(header), decode(cookie)
-    if a is None or b is None or not hmac.compare_digest(a, b):
-        raise PermissionDeniedException(
-            "CSRF token verification failed", extra={"error": "csrf_failed"}
-        )
-
-
 def _month_range(month: str, tz) -> tuple[datetime, datetime]:
     m = _MONTH.match(month)
-    if not m:
-        raise ClientException("month must be YYYY-MM.", extra={"error": "bad_month"})
+    if not m or not _MONTH_YEARS[0] <= int(m.group(1)) <= _MONTH_YEARS[1]:
+        raise ClientException(
+            f"month must be YYYY-MM, {_MONTH_YEARS[0]}–{_MONTH_YEARS[1]}.",
+            extra={"error": "bad_month"},
+        )
     year, mon = int(m.group(1)), int(m.group(2))
     start = datetime(year, mon, 1, tzinfo=tz)
     end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=tz)
@@ -77,11 +55,11 @@ def _month_range(month: str, tz) -> tuple[datetime, datetime]:
     "/api/v1/records",
     tags=["records"],
     summary="List records in your scope",
-    responses=error_responses((400, "bad_month"), (401, "token_missing")),
+    responses=error_responses((400, "bad_month, bad_status"), (401, "token_missing")),
 )
 async def list_records(
     request: Request,
-    team_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+    team_id: Annotated[int | None, QueryParameter(ge=1, le=_INT_MAX)] = None,
     status: Annotated[str | None, QueryParameter()] = None,
     month: Annotated[
         str | None, QueryParameter(description="YYYY-MM, deployment time zone")
@@ -92,7 +70,9 @@ async def list_records(
     """Newest service first. Volunteers see their own, coordinators their unit subtree."""
     settings = request.app.state.settings
     if status is not None and status not in STATUSES:
-        raise ClientException(f"status must be one of {', '.join(STATUSES)}.")
+        raise ClientException(
+            f"status must be one of {', '.join(STATUSES)}.", extra={"error": "bad_status"}
+        )
     async with read_connection() as db:
         cond, args = await visible_condition(db, request.user)
         where = [cond, "r.deleted_at IS NULL"]
@@ -120,12 +100,23 @@ async def list_records(
     return RecordPage(items=items, total=total, page=page, per_page=per_page)
 
 
+def _not_found() -> NotFoundException:
+    # The same answer whether the id exists out of scope or not at all: nothing leaks.
+    return NotFoundException("No such record.", extra={"error": "not_found"})
+
+
+def _check_id(record_id: str) -> None:
+    """Every record id is a phone-made UUID; anything else (a NUL, which PostgreSQL refuses to
+    even compare) is answered like a missing record without asking the database."""
+    if not _UUID.fullmatch(record_id):
+        raise _not_found()
+
+
 async def _visible(db, record_id: str, cond: str, args: list) -> ServerRecord:
     where = f"r.id = ? AND r.deleted_at IS NULL AND {cond}"
     found = await fetch_records(db, where, record_id, *args)
     if not found:
-        # The same answer whether the id exists out of scope or not at all: nothing leaks.
-        raise NotFoundException("No such record.", extra={"error": "not_found"})
+        raise _not_found()
     return found[0]
 
 
@@ -136,6 +127,7 @@ async def _visible(db, record_id: str, cond: str, args: list) -> ServerRecord:
     responses=error_responses((401, "token_missing"), (404, "not_found (also when out of scope)")),
 )
 async def get_record(request: Request, record_id: FromPath[str]) -> ServerRecord:
+    _check_id(record_id)
     async with read_connection() as db:
         cond, args = await visible_condition(db, request.user)
         return await _visible(db, record_id, cond, args)
@@ -157,6 +149,7 @@ async def get_record(request: Request, record_id: FromPath[str]) -> ServerRecord
 )
 async def withdraw_record(request: Request, record_id: FromPath[str]) -> ServerRecord:
     """Only the author, and only while the record is submitted or returned."""
+    _check_id(record_id)
     who = request.user
     now = datetime.now(UTC)
     async with read_connection() as rdb:

@@ -37,15 +37,18 @@ from server.sync.schemas import (
 _CURSOR = re.compile(r"^v1\.(\d{1,18})\.([0-9a-f-]{1,36})$")
 
 
+def _bad_cursor() -> ClientException:
+    return ClientException(
+        "This sync cursor cannot be read; pull again without one.", extra={"error": "bad_cursor"}
+    )
+
+
 def parse_cursor(cursor: str | None) -> tuple[int, str] | None:
     if cursor is None or cursor == "":
         return None
-    m = _CURSOR.match(cursor)
+    m = _CURSOR.fullmatch(cursor)
     if not m:
-        raise ClientException(
-            "This sync cursor cannot be read; pull again without one.",
-            extra={"error": "bad_cursor"},
-        )
+        raise _bad_cursor()
     return int(m.group(1)), m.group(2)
 
 
@@ -59,6 +62,10 @@ async def pull(principal: Principal, cursor: str | None, settings: Settings) -> 
     page = settings.pull_page_size
     async with read_connection() as db:
         high = int(await db.fetchval("SELECT value FROM sync_counter WHERE id = 1"))
+        if after is not None and after[0] > high:
+            # Not a cursor this server gave (another server's, or a restored backup's): reading
+            # from it would skip every change numbered up to it. The phone starts over instead.
+            raise _bad_cursor()
         user = (
             await db.fetch(
                 "SELECT id, name, role, volunteer_no, phone FROM fl_user WHERE id = ?", principal.id

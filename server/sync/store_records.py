@@ -18,7 +18,7 @@ from server.accounts.auth import Principal
 from server.db import SQL
 from server.records.serialize import any_of, records_by_id
 from server.records.tables import EDITABLE
-from server.sync.schemas import PushEnvelope, RecordIn, RecordResult, ServerRecord
+from server.sync.schemas import FieldError, PushEnvelope, RecordIn, RecordResult, ServerRecord
 from server.sync.validate import Lookups
 
 # Every value a placeholder, so the same statement serves COPY on PostgreSQL.
@@ -46,6 +46,9 @@ INSERT_AUDIT = (
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _MISSING_AT = 15  # index of missing_media in a content tuple
+_WRONG_ACTIVITY = [
+    FieldError("activity_id", "unknown", "No such activity of this team; send it first.")
+]
 _COPY_FROM = 20  # rows; below this COPY's set-up costs more than it saves
 _INSERT = re.compile(r"^INSERT INTO (\w+) \(([^)]*)\) VALUES ")
 _json = msgspec.json.encode
@@ -105,7 +108,7 @@ class Item:
         self.hash = hash_
         self.content: tuple = ()
         # ("created", missing) | ("updated", version, missing) | ("duplicate", version, status,
-        # missing) | ("conflict", reason) | ("forbidden",)
+        # missing) | ("conflict", reason) | ("forbidden",) | ("invalid", errors)
         self.outcome: tuple = ()
 
 
@@ -167,6 +170,7 @@ class RecordBatch:
     async def apply(self, db: SQL, seq: int) -> None:
         """Inside the transaction, after ``bump_seq``: classify against the database, write."""
         items, me = self.items, self.me
+        activity_team = await self._activity_teams(db)
         cond, args = any_of(db, "id", [it.rec.id for it in items])
         existing = {
             r["id"]: r
@@ -186,10 +190,13 @@ class RecordBatch:
             sql = f"SELECT sha256 FROM photo WHERE {cond}"
             present = {r["sha256"] for r in await db.fetch(sql, *args)}
 
-        new_rows, companions, photos, created, updates, conflicts = [], [], [], [], [], []
+        new_rows, companions, photos, audit, updates, conflicts = [], [], [], [], [], []
         touched: set[str] = set()
         for it in items:
             rec = it.rec
+            if rec.activity_id is not None and activity_team.get(rec.activity_id) != rec.team_id:
+                it.outcome = ("invalid", _WRONG_ACTIVITY)
+                continue
             row = existing.get(rec.id)
             missing = [s for s in rec.photos if s not in present] if rec.photos else []
             if missing:
@@ -200,7 +207,18 @@ class RecordBatch:
                     companions.extend((rec.id, uid) for uid in rec.companions)
                 if rec.photos:
                     photos.extend((rec.id, sha, pos) for pos, sha in enumerate(rec.photos))
-                created.append(rec.id)
+                audit.append(
+                    (
+                        self.now_v,
+                        me,
+                        self.device,
+                        "record.create",
+                        rec.id,
+                        None,
+                        # Compact: the row itself is the full "after" until it first changes.
+                        f'{{"version":1,"status":"submitted","content_hash":"{it.hash}"}}',
+                    )
+                )
                 existing[rec.id] = {
                     "author": me,
                     "status": "submitted",
@@ -249,13 +267,24 @@ class RecordBatch:
             await bulk_insert(db, INSERT_RECORD, new_rows)
             await bulk_insert(db, INSERT_COMPANION, companions)
             await bulk_insert(db, INSERT_PHOTO, photos)
-            # One audit row for all creations of the batch: the rows themselves are the "after".
-            audit = (self.now_v, me, self.device, "sync.push", None, None, _json(created).decode())
-            await db.execute(INSERT_AUDIT, *audit)
+            await bulk_insert(db, INSERT_AUDIT, audit)
         if updates:
             await self._apply_updates(db, updates, seq)
         if conflicts:
             self.server = await records_by_id(db, conflicts)
+
+    async def _activity_teams(self, db: SQL) -> dict[str, int]:
+        """The team of every activity the batch's records name, as committed rows say now.
+
+        Validation already checked this before the lock; here, after this batch's own activities
+        were written, it is final even if another batch created one of those ids meanwhile.
+        """
+        ids = sorted({it.rec.activity_id for it in self.items if it.rec.activity_id})
+        if not ids:
+            return {}
+        cond, args = any_of(db, "id", ids)
+        rows = await db.fetch(f"SELECT id, team FROM activity WHERE {cond}", *args)
+        return {r["id"]: r["team"] for r in rows}
 
     async def _apply_updates(self, db: SQL, updates: list[Item], seq: int) -> None:
         ids = [it.rec.id for it in updates]
@@ -281,7 +310,7 @@ class RecordBatch:
                 self.now_v,
                 self.me,
                 self.device,
-                "sync.update",
+                "record.update",
                 rid,
                 _json(before.get(rid)).decode(),
                 _json(after.get(rid)).decode(),
@@ -303,6 +332,8 @@ class RecordBatch:
                 out[i] = RecordResult(i, rid, "updated", o[1], "submitted", missing_photos=o[2])
             elif kind == "conflict":
                 out[i] = RecordResult(i, rid, "conflict", reason=o[1], server=self.server.get(rid))
+            elif kind == "invalid":
+                out[i] = RecordResult(i, rid, "invalid", errors=o[1])
             else:
                 out[i] = RecordResult(
                     i, rid, "forbidden", message="This id belongs to another person's record."

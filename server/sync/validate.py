@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -17,6 +17,18 @@ import msgspec
 from server.sync.schemas import ActivityIn, FieldError, RecordIn
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+# Every date and time a phone sends must fall in these years. A phone clock may be far off (see
+# clock skew), so the window is wide; outside it a time is nonsense, and converting it to UTC or
+# storing it could overflow (Python, SQLite and PostgreSQL each have their own limits).
+YEARS = (1900, 2100)
+# A NUL makes PostgreSQL refuse the whole statement; other control characters have no place in a
+# place name or title either. Descriptions may keep line breaks and tabs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# What reading a single item can raise besides msgspec's own errors: bytes that are not UTF-8
+# inside a string (the envelope decoder keeps items raw, so it never looked), or nesting deeper
+# than the decoder's recursion limit.
+_UNREADABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 _FIELDS = {
     cls: [(f.encode_name, f.type, f.required) for f in msgspec.structs.fields(cls)]
     for cls in (RecordIn, ActivityIn)
@@ -33,8 +45,11 @@ class Lookups:
     teams: set[int]
     members: dict[int, set[int]]
     categories: dict[str, tuple[int, bool]]  # code -> (id, has a quantity unit)
-    activities: dict[str, int]  # activity id -> team id
+    # Activity id -> team id a record may name: the database's rows, plus the batch's new ones.
+    activities: dict[str, int]
     units: set[int] = field(default_factory=set)
+    # Activity id -> (team id, leader id) of every referenced activity the database holds.
+    stored_activities: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class Invalid(Exception):
@@ -60,7 +75,7 @@ def _all_errors(raw: bytes, cls: type) -> list[FieldError]:
     """The slow path, for a bad item only: check field by field so every bad field is listed."""
     try:
         obj = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except _UNREADABLE:
         return [FieldError("$", "malformed", "This item is not valid JSON.")]
     if not isinstance(obj, dict):
         return [FieldError("$", "type", "Each item must be a JSON object.")]
@@ -82,7 +97,7 @@ def item_id(raw: bytes) -> str | None:
     """The id of an item that failed to decode, for its result (null when unreadable)."""
     try:
         obj = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except _UNREADABLE:
         return None
     value = obj.get("id") if isinstance(obj, dict) else None
     return value if isinstance(value, str) and len(value) <= 64 else None
@@ -94,12 +109,38 @@ def decode(raw: bytes, cls: type) -> Any:
         return msgspec.json.decode(raw, type=cls)
     except msgspec.ValidationError:
         raise Invalid(_all_errors(raw, cls)) from None
-    except msgspec.DecodeError:
+    except _UNREADABLE:
         raise Invalid([FieldError("$", "malformed", "This item is not valid JSON.")]) from None
 
 
-def check_record(rec: RecordIn, lk: Lookups, clock: datetime, tolerance_s: int) -> list[FieldError]:
-    """The rules msgspec cannot check alone; ``clock`` is the clock "future" is judged by."""
+def in_years(value: date | datetime) -> bool:
+    """Whether a date or time falls in ``YEARS``, read from its own fields so nothing overflows
+    (an offset is under a day, so the UTC instant stays in range too)."""
+    return YEARS[0] <= value.year <= YEARS[1]
+
+
+def _range_error(name: str) -> FieldError:
+    return FieldError(name, "range", f"`{name}` must be in the years {YEARS[0]}–{YEARS[1]}.")
+
+
+def _text_errors(errors: list[FieldError], *fields: tuple[str, str, bool]) -> None:
+    for name, value, multiline in fields:
+        if (_CONTROL_TEXT if multiline else _CONTROL).search(value):
+            errors.append(
+                FieldError(name, "format", f"`{name}` must not contain control characters.")
+            )
+
+
+def check_record(
+    rec: RecordIn, lk: Lookups, now: datetime, skew_s: int, tolerance_s: int
+) -> list[FieldError]:
+    """The rules msgspec cannot check alone.
+
+    ``skew_s`` is the phone clock's error when the batch is flagged as skewed, else 0: the
+    service time is judged corrected by it, so a phone whose clock is years off (a reset phone
+    says 1970) is neither "too early" nor "in the future" for it; the record is stored as sent
+    and flagged for the coordinator.
+    """
     errors: list[FieldError] = []
     if rec.team_id not in lk.teams:
         errors.append(FieldError("team_id", "not_member", "You are not a member of this team."))
@@ -115,10 +156,20 @@ def check_record(rec: RecordIn, lk: Lookups, clock: datetime, tolerance_s: int) 
             FieldError("activity_id", "unknown", "No such activity of this team; send it first.")
         )
     occurred = rec.occurred_at
-    if occurred < EARLIEST:
-        errors.append(FieldError("occurred_at", "too_early", "The service time is before 2000."))
-    elif (occurred - clock).total_seconds() > tolerance_s:
-        errors.append(FieldError("occurred_at", "future", "The service time is in the future."))
+    if not in_years(occurred):
+        errors.append(_range_error("occurred_at"))
+    else:
+        if skew_s:
+            occurred -= timedelta(seconds=skew_s)
+        if occurred < EARLIEST:
+            errors.append(
+                FieldError("occurred_at", "too_early", "The service time is before 2000.")
+            )
+        elif (occurred - now).total_seconds() > tolerance_s:
+            errors.append(FieldError("occurred_at", "future", "The service time is in the future."))
+    if rec.created_at is not None and not in_years(rec.created_at):
+        errors.append(_range_error("created_at"))
+    _text_errors(errors, ("place", rec.place, False), ("description", rec.description, True))
     if rec.companions:
         team_members = lk.members.get(rec.team_id, set())
         for uid in rec.companions:
@@ -183,7 +234,17 @@ def check_activity(act: ActivityIn, lk: Lookups) -> list[FieldError]:
     errors = []
     if act.team_id not in lk.teams:
         errors.append(FieldError("team_id", "not_member", "You are not a member of this team."))
-    if act.ended_at and act.started_at and act.ended_at < act.started_at:
+    _text_errors(errors, ("title", act.title, False), ("place", act.place, False))
+    times_ok = True
+    for name, value in (
+        ("date", act.date),
+        ("started_at", act.started_at),
+        ("ended_at", act.ended_at),
+    ):
+        if value is not None and not in_years(value):
+            errors.append(_range_error(name))
+            times_ok = False
+    if times_ok and act.ended_at and act.started_at and act.ended_at < act.started_at:
         errors.append(FieldError("ended_at", "range", "The end is before the start."))
     return errors
 
