@@ -27,6 +27,7 @@ from server.accounts.auth import (
     principal_for_session,
     verify_password,
 )
+from server.accounts.phones import mask_phone, normalise_phone
 from server.accounts.schemas import (
     MAX_PASSWORD,
     MAX_PHONE,
@@ -78,18 +79,6 @@ LOGIN_RATE = RateLimitConfig(rate_limit=("minute", 30), middleware_class=_LoginR
 
 def bad_credentials() -> NotAuthorizedException:
     return NotAuthorizedException(BAD_CREDENTIALS, extra={"error": "bad_credentials"})
-
-
-def normalise_phone(raw: str) -> str:
-    phone = "".join(c for c in raw if c.isdigit() or c == "+")
-    for prefix in ("+86", "0086"):
-        if phone.startswith(prefix):
-            phone = phone[len(prefix) :]
-    return phone
-
-
-def mask_phone(phone: str) -> str:
-    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 8 else "****"
 
 
 def device_label(request: Request) -> str:

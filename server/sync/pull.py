@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from litestar.exceptions import ClientException
 
 from server.accounts.auth import Principal
+from server.accounts.phones import mask_phone
 from server.db import SQL
 from server.records.serialize import (
     RECORD_COLUMNS,
@@ -50,10 +51,6 @@ def parse_cursor(cursor: str | None) -> tuple[int, str] | None:
     if not m:
         raise _bad_cursor()
     return int(m.group(1)), m.group(2)
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
 
 
 async def pull(principal: Principal, cursor: str | None, settings: Settings) -> PullResponse:
