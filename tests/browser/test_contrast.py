@@ -9,6 +9,7 @@ from tests.browser.conftest import WANG, App
 # For each visible element with its own text: its colour and the first opaque background up
 # the tree, as [r, g, b] triples; the WCAG ratio is computed below in Python.
 COLOURS = """() => {
+  const px = (s) => parseFloat(s.fontSize);
   const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
   const out = [];
   for (const el of document.querySelectorAll("body *")) {
@@ -25,7 +26,7 @@ COLOURS = """() => {
       text: el.textContent.trim().slice(0, 30),
       fg: rgb(s.color).slice(0, 3),
       bg: bg || [255, 255, 255],
-      large: parseFloat(s.fontSize) >= 24 || (parseFloat(s.fontSize) >= 18.66 && +s.fontWeight >= 700),
+      large: px(s) >= 24 || (px(s) >= 18.66 && +s.fontWeight >= 700),
       disabled: !!el.closest("button:disabled"),
     });
   }
