@@ -31,9 +31,9 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PG_ADMIN = os.environ.get(
-    "FIELDLOG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+
+from tests.conftest import create_pg_database, drop_pg_database  # noqa: E402
+
 VOLUNTEERS = ["vol_wang", "vol_li", "vol_zhao", "vol_chen"]
 RAW_INSERT = (
     "INSERT INTO service_record (id, author, team, category, activity, occurred_at, duration_min,"
@@ -72,22 +72,12 @@ async def new_target(kind: str, tmp: Path, name: str) -> Target:
     data.mkdir()
     if kind == "sqlite":
         return Target(kind, f"sqlite:///{data / 'fieldlog.sqlite'}", data)
-    db = f"fieldlog_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{db}"')
-    finally:
-        await conn.close()
-    return Target(kind, PG_ADMIN.rsplit("/", 1)[0] + "/" + db, data)
+    return Target(kind, await create_pg_database(), data)
 
 
 async def drop_target(t: Target) -> None:
     if t.kind == "postgres":
-        conn = await asyncpg.connect(PG_ADMIN)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{t.url.rsplit("/", 1)[1]}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await drop_pg_database(t.url)
 
 
 def env_for(t: Target, port: int = 0) -> dict[str, str]:

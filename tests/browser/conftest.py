@@ -57,8 +57,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy (bounded); returns that value."""
+def wait_until(
+    check: Callable[[], Any],
+    timeout: float = 15.0,
+    what: str = "condition",
+    pause: Callable[[], Any] = lambda: time.sleep(0.1),
+) -> Any:
+    """Poll ``check`` until it returns something truthy (bounded); returns that value.
+    ``pause`` runs between polls (a Playwright wait lets route handlers run meanwhile)."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
@@ -66,7 +72,7 @@ def wait_until(check: Callable[[], Any], timeout: float = 15.0, what: str = "con
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.1)
+        pause()
 
 
 # --- the database, read and changed directly -------------------------------------------------

@@ -53,15 +53,8 @@ def new_app(browser: Any, server: Any, **kw: Any) -> Iterator[App]:
 
 
 def pump_until(page: Any, check: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
-    """Like ``wait_until``, but lets Playwright deliver events (route handlers) while polling."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        page.wait_for_timeout(50)
+    """``wait_until`` that lets Playwright deliver events (route handlers) while polling."""
+    return wait_until(check, timeout, what, pause=lambda: page.wait_for_timeout(50))
 
 
 def new_records(server: Any, phone: str, before: set[str], n: int) -> list[str]:
